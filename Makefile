@@ -1,0 +1,88 @@
+# Every target the README names. `make run` and `make test` set up what they need themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+SAM := $(SAM_VENV)/bin/sam
+PY := $(VENV)/bin/python
+REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= $(REGION)
+
+# Python 3.13 matches the Lambda runtime: from PATH, else pyenv, else whatever python3 is.
+PYTHON313 := $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 python3; do \
+	if "$$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then \
+	command -v "$$candidate"; break; fi; done)
+
+.PHONY: help setup tools run test lint typecheck unit integration e2e pytest template build openapi openapi-check bench clean
+
+help:
+	@echo "make run        set up, then run the service locally (no AWS account, no Docker)"
+	@echo "make test       set up, then run every check and test"
+	@echo "make lint | typecheck | pytest | unit | integration | e2e | template | build | openapi | bench"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt shared/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "no Python 3.11+ found"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+
+# One environment per tool: aws-sam-cli and checkov pin conflicting versions of shared packages.
+.venv-%/.installed: requirements-%.txt
+	@test -n "$(PYTHON313)" || { echo "no Python 3.11+ found"; exit 1; }
+	$(PYTHON313) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+run: setup
+	$(PY) -m local
+
+test: setup tools lint typecheck openapi-check template pytest build
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy shared functions/ingest/app.py functions/query/app.py
+
+pytest: setup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+integration: setup
+	$(VENV)/bin/pytest tests/integration
+
+e2e: setup
+	$(VENV)/bin/pytest tests/e2e
+
+template: tools
+	$(SAM) validate --lint --region $(REGION)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --file template.yaml
+
+build: tools
+	$(SAM) build --region $(REGION)
+
+openapi: setup
+	PYTHONPATH=shared $(PY) -m claude_events.openapi > docs/openapi.json
+
+openapi-check: setup
+	PYTHONPATH=shared $(PY) -m claude_events.openapi | diff -u docs/openapi.json - \
+		|| { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
+
+bench: setup
+	$(PY) -m bench.ingest_handler
+	$(PY) -m bench.cold_start
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

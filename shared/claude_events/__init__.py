@@ -1,0 +1,1 @@
+"""Claude Events: the code every function shares, shipped as a Lambda layer."""

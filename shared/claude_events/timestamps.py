@@ -1,0 +1,47 @@
+"""ISO 8601 parsing and the two canonical forms we write.
+
+`display` is what clients see (milliseconds, like JavaScript's toISOString, or microseconds
+when the client sent them); `sortable` is fixed-width so that sort keys compare as text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_TEXT_LENGTH = 40
+
+
+class TimestampError(ValueError):
+    pass
+
+
+def parse(text: str) -> datetime:
+    """An aware UTC datetime from ISO 8601 text; a naive time is taken as UTC."""
+    if not 10 < len(text) <= _MAX_TEXT_LENGTH or not text.isascii() or "T" not in text.upper():
+        raise TimestampError("must be an ISO 8601 date and time, e.g. 2026-01-26T10:30:00Z")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimestampError("must be an ISO 8601 date and time, e.g. 2026-01-26T10:30:00Z") from None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise TimestampError("is out of range") from None
+    if moment < EARLIEST:
+        raise TimestampError("must not be before 1970-01-01T00:00:00Z")
+    return moment
+
+
+def display(moment: datetime) -> str:
+    if moment.microsecond % 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{moment.microsecond // 1000:03d}Z"
+
+
+def sortable(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

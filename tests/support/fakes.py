@@ -1,0 +1,33 @@
+"""An in-memory EventStore with the DynamoDB store's ordering, for unit tests and benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from claude_events.repository import HistoryQuery, Item, WriteOutcome
+
+
+class InMemoryEventStore:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Item] = {}
+        self.refuse_writes = False
+
+    def put_items(self, items: Sequence[Item], deadline: float) -> WriteOutcome:
+        if self.refuse_writes:
+            return WriteOutcome(failed=list(range(len(items))), throttled_attempts=1)
+        for item in items:
+            self.items[(item["pk"]["S"], item["sk"]["S"])] = item
+        return WriteOutcome(stored=list(range(len(items))))
+
+    def newest_first(self, query: HistoryQuery) -> Iterator[Item]:
+        for item in sorted(self.items.values(), key=lambda item: item["sk"]["S"], reverse=True):
+            sort_key = item["sk"]["S"]
+            if query.session_id is not None and item["sessionId"]["S"] != query.session_id:
+                continue
+            if query.event_names and item["event"]["S"] not in query.event_names:
+                continue
+            if query.lower is not None and sort_key < query.lower:
+                continue
+            if query.upper is not None and sort_key >= query.upper:
+                continue
+            yield item
