@@ -119,10 +119,9 @@ class IngestBatch(BaseModel):
     events: list[IncomingEvent | RawHookInput] = Field(min_length=1, max_length=100)
 
 
-class StoredEvent(BaseModel):
+class ClaudeEvent(BaseModel):
     """The canonical event: what we store, return and broadcast."""
 
-    model_config = ConfigDict(title="ClaudeEvent")
 
     eventId: str
     timestamp: str = Field(description="ISO 8601 UTC")
@@ -135,18 +134,18 @@ class StoredEvent(BaseModel):
 
 
 class IngestedOne(BaseModel):
-    event: StoredEvent
+    event: ClaudeEvent
 
 
 class IngestedMany(BaseModel):
-    events: list[StoredEvent]
+    events: list[ClaudeEvent]
     count: int
 
 
 class EventPage(BaseModel):
     """History, newest N returned oldest first; nextCursor pages further back in time."""
 
-    events: list[StoredEvent]
+    events: list[ClaudeEvent]
     count: int
     nextCursor: str | None
 

@@ -68,12 +68,14 @@ class DynamoEventStore:
         shard_count: int,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._table = table_name
         self._shards = shard_count
         self._sleep = sleep
         self._clock = clock
+        self._wall_clock = wall_clock
         self._pool: ThreadPoolExecutor | None = None
 
     # Writes ---------------------------------------------------------------------------
@@ -177,13 +179,18 @@ class DynamoEventStore:
             "ScanIndexForward": False,
             "Limit": query.page_size,
         }
+        # TTL deletion lags expiry by up to a few days; expired events are gone to readers.
+        names["#t"] = "ttl"
+        values[":now"] = {"N": str(int(self._wall_clock()))}
+        filters = ["#t > :now"]
         if query.event_names:
             placeholders = []
             for position, name in enumerate(query.event_names):
                 values[f":e{position}"] = {"S": name}
                 placeholders.append(f":e{position}")
             names["#e"] = "event"
-            request["FilterExpression"] = f"#e IN ({', '.join(placeholders)})"
+            filters.append(f"#e IN ({', '.join(placeholders)})")
+        request["FilterExpression"] = " AND ".join(filters)
         return request
 
     def _pages(self, request: dict[str, Any], query: HistoryQuery) -> Iterator[Item]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 
 from claude_events.repository import HistoryQuery, Item, WriteOutcome
@@ -29,5 +30,7 @@ class InMemoryEventStore:
             if query.lower is not None and sort_key < query.lower:
                 continue
             if query.upper is not None and sort_key >= query.upper:
+                continue
+            if int(item["ttl"]["N"]) <= time.time():
                 continue
             yield item
