@@ -21,9 +21,15 @@ def http_api_event(
     route_key: str | None = None,
     source_ip: str = "127.0.0.1",
     authorizer: dict[str, Any] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API (payload format 2.0) event, as API Gateway hands it to a Lambda integration."""
+    """An HTTP API (payload format 2.0) event, as API Gateway hands it to a Lambda integration.
+
+    As API Gateway does, header names are lowercased and a `cookie` header moves to `cookies`.
+    """
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    cookie_header = lowered.pop("cookie", None)
     now = datetime.now(UTC)
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     event: dict[str, Any] = {
@@ -44,7 +50,7 @@ def http_api_event(
                 "sourceIp": source_ip,
                 "userAgent": lowered.get("user-agent", ""),
             },
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id or str(uuid.uuid4()),
             "routeKey": route_key or f"{method} {path}",
             "stage": stage,
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -52,6 +58,10 @@ def http_api_event(
         },
         "isBase64Encoded": False,
     }
+    if cookie_header:
+        event["cookies"] = [cookie.strip() for cookie in cookie_header.split(";") if cookie.strip()]
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
     if query:
         parameters: dict[str, str] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):

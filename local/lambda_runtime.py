@@ -1,21 +1,28 @@
-"""Loads a function's `app.lambda_handler` in isolation and gives it a Lambda-like context."""
+"""Loads a function's handler in isolation, gives it a Lambda-like context, and invokes it."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local import environment
+from local.environment import Environments
+from local.functions import FunctionSpec
 from local.template import ROOT
 
 SHARED = ROOT / "shared"
 Handler = Callable[[dict[str, Any], Any], Any]
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,18 +53,116 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
 
 
-def load_function_module(code_dir: str | Path, module_name: str | None = None) -> ModuleType:
-    """Import <code_dir>/app.py under a module name of its own, with the shared layer importable."""
+def load_function_module(
+    code_dir: str | Path,
+    module_name: str | None = None,
+    *,
+    module: str = "app",
+    layer_dirs: Iterable[Path] = (SHARED,),
+) -> ModuleType:
+    """Import <code_dir>/<module>.py under a module name of its own, with its layers importable."""
     directory = Path(code_dir)
     if not directory.is_absolute():
         directory = ROOT / directory
-    if str(SHARED) not in sys.path:
-        sys.path.insert(0, str(SHARED))
-    name = module_name or f"functions_{directory.name}_app"
-    spec = importlib.util.spec_from_file_location(name, directory / "app.py")
+    for layer in layer_dirs:
+        if str(layer) not in sys.path:
+            sys.path.insert(0, str(layer))
+    name = module_name or f"functions_{directory.name}_{module.replace('.', '_')}"
+    source = directory / (module.replace(".", "/") + ".py")
+    spec = importlib.util.spec_from_file_location(name, source)
     if spec is None or spec.loader is None:
-        raise ImportError(f"no app.py in {directory}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+        raise ImportError(f"no {source.name} in {directory}")
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one invocation came to: the handler's return value, or the error it raised."""
+
+    function: str
+    request_id: str
+    result: Any = None
+    error: BaseException | None = None
+    duration_seconds: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.timed_out
+
+
+class LambdaRuntime:
+    """Runs the template's Python handlers in this process, off the event loop, one at a time.
+
+    One at a time, as one Lambda execution environment does: the handlers share this process,
+    and some of their libraries keep per-invocation state in process-wide places (Powertools'
+    event handler stores the current event on a class attribute, `BaseRouter.current_event`,
+    and its Metrics buffer is shared by all instances), so two concurrent invocations would
+    read each other's requests. A single worker thread keeps the event loop free to serve
+    while a handler runs.
+    """
+
+    def __init__(self, functions: Mapping[str, FunctionSpec], environments: Environments) -> None:
+        self._functions = dict(functions)
+        self._environments = environments
+        self._handlers: dict[str, Handler] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda")
+
+    def load(self) -> None:
+        """Import every function's handler now, so a broken one fails at startup, not on a request."""
+        for logical_id, spec in self._functions.items():
+            with environment.applied(self._overlay(spec)):
+                loaded = load_function_module(
+                    spec.code_dir,
+                    module_name=f"local_function_{logical_id}",
+                    module=spec.handler_module,
+                    layer_dirs=spec.layer_dirs,
+                )
+            handler = getattr(loaded, spec.handler_function, None)
+            if not callable(handler):
+                raise ImportError(f"{logical_id}: {spec.handler} is not a function")
+            self._handlers[logical_id] = handler
+
+    async def invoke(self, function: str, event: Any) -> Invocation:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.invoke_now, function, event)
+
+    def invoke_now(self, function: str, event: Any) -> Invocation:
+        """Invoke in the calling thread (the worker thread, when called through `invoke`)."""
+        spec = self._functions[function]
+        handler = self._handlers[function]
+        context = LambdaContext(
+            function_name=spec.name, memory_limit_in_mb=spec.memory_mb, timeout_seconds=spec.timeout_seconds
+        )
+        started = time.monotonic()
+        try:
+            with environment.applied(self._overlay(spec)):
+                result = handler(event, context)
+        except Exception as error:
+            _log.exception("%s (%s) raised %s", function, context.aws_request_id, type(error).__name__)
+            return Invocation(function, context.aws_request_id, error=error, duration_seconds=_since(started))
+        duration = _since(started)
+        if duration > spec.timeout_seconds:
+            # Lambda would have stopped it here; a thread cannot be stopped, so report what Lambda would.
+            _log.error("%s (%s): Task timed out after %.2f seconds", function, context.aws_request_id, duration)
+            return Invocation(function, context.aws_request_id, duration_seconds=duration, timed_out=True)
+        return Invocation(function, context.aws_request_id, result=result, duration_seconds=duration)
+
+    def _overlay(self, spec: FunctionSpec) -> dict[str, str | None]:
+        """What is set around this function's code: Lambda's reserved variables, then its conflicts."""
+        reserved: dict[str, str | None] = {
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        }
+        return {**reserved, **self._environments.overlay(spec.logical_id)}
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started

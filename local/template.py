@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no PyYAML stubs in the dev environment
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -17,11 +17,15 @@ _TABLE_PROPERTIES = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
     "BillingMode",
+    "ProvisionedThroughput",
     "StreamSpecification",
+    "TableClass",
 )
+# What a CloudFormation index may declare that CreateTable does not take.
+_CLOUDFORMATION_ONLY_INDEX_PROPERTIES = frozenset({"ContributorInsightsSpecification"})
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
+class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
     pass
 
 
@@ -33,8 +37,9 @@ def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> di
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}": value}
+        value = loader.construct_mapping(node, deep=True)
+    # !Condition is the one short form whose long form has no "Fn::" prefix.
+    return {tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}": value}
 
 
 _CloudFormationLoader.add_multi_constructor("!", _short_form)
@@ -43,7 +48,8 @@ _CloudFormationLoader.add_multi_constructor("!", _short_form)
 @cache
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open() as handle:
-        return yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        template: dict[str, Any] = yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        return template
 
 
 def resources_of_type(resource_type: str, path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
@@ -55,6 +61,12 @@ def create_table_arguments(logical_id: str, table_name: str, path: Path = TEMPLA
     properties = load(path)["Resources"][logical_id]["Properties"]
     arguments: dict[str, Any] = {"TableName": table_name}
     arguments.update({name: properties[name] for name in _TABLE_PROPERTIES if name in properties})
+    for indexes in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if indexes in arguments:
+            arguments[indexes] = [
+                {name: value for name, value in index.items() if name not in _CLOUDFORMATION_ONLY_INDEX_PROPERTIES}
+                for index in arguments[indexes]
+            ]
     if "StreamSpecification" in arguments:
         arguments["StreamSpecification"] = {"StreamEnabled": True, **arguments["StreamSpecification"]}
     return arguments
