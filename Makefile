@@ -52,7 +52,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared functions/ingest/app.py functions/query/app.py
+	$(VENV)/bin/mypy shared local $(wildcard functions/*/app.py)
 
 pytest: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile
@@ -68,7 +68,7 @@ e2e: setup
 
 template: tools
 	$(SAM) validate --lint --region $(REGION)
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 build: tools
 	$(SAM) build --region $(REGION)

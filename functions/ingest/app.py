@@ -19,7 +19,6 @@ app = build_resolver()
 
 
 @app.post("/api/claude-events")
-@tracer.capture_method
 def ingest_events() -> Response[str]:
     result = ingest_service().ingest(request_body(app), received(app))
     _record(result)

@@ -17,7 +17,6 @@ app = build_resolver()
 
 
 @app.get("/api/claude-events")
-@tracer.capture_method
 def list_events() -> Response[str]:
     page = history_service().page(parse_request(query_parameters(app)))
     metrics.add_metric(name="EventsRead", unit=MetricUnit.Count, value=len(page.event_texts))

@@ -1,14 +1,17 @@
 """How an event document is stored: exact JSON, compressed when large, cut to fit an item.
 
-The whole canonical event is one attribute (`doc`): a JSON string, or zlib-compressed JSON
-bytes above a size threshold. DynamoDB maps would turn floats into Decimals and stop at 32
-levels of nesting; a JSON document round-trips any JSON exactly.
+The whole canonical event is one attribute: `doc`, a JSON string, or above a size threshold
+`docz`, zlib-compressed JSON bytes (two names, so that a reader that has lost the attribute's type,
+as Powertools' stream model does, still knows which it holds). DynamoDB maps would turn floats into
+Decimals and stop at 32 levels of nesting; a JSON document round-trips any JSON exactly.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,8 @@ COMPRESS_ABOVE_BYTES = 1024
 COMPRESSION_LEVEL = 6
 MAX_DEPTH = 128
 TRUNCATION_MARKER = "…[truncated {} chars]"
+TEXT_ATTRIBUTE = "doc"
+COMPRESSED_ATTRIBUTE = "docz"
 
 
 class UnencodableText(ValueError):
@@ -35,6 +40,13 @@ class EncodedDoc:
     attribute: dict[str, Any]
     truncated: bool
 
+    @property
+    def name(self) -> str:
+        return TEXT_ATTRIBUTE if "S" in self.attribute else COMPRESSED_ATTRIBUTE
+
+    def item_fields(self) -> dict[str, Any]:
+        return {self.name: self.attribute}
+
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -49,7 +61,7 @@ def encode(event: dict[str, Any], max_bytes: int = MAX_DOC_BYTES) -> EncodedDoc:
         raise UnencodableText(_surrogate_path(event)) from None
     if _size(attribute) <= max_bytes:
         return EncodedDoc(text, attribute, truncated=bool(event.get("truncated")))
-    return _truncated(event, max_bytes)
+    return _truncated(event, max_bytes, _encoded)
 
 
 def decode(attribute: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +74,27 @@ def decode_text(attribute: dict[str, Any]) -> str:
     if "S" in attribute:
         return attribute["S"]  # type: ignore[no-any-return]
     return zlib.decompress(attribute["B"]).decode()
+
+
+def text_of_item(item: dict[str, Any]) -> str:
+    """The event JSON of a stored item (low-level attribute values)."""
+    if TEXT_ATTRIBUTE in item:
+        return decode_text(item[TEXT_ATTRIBUTE])
+    return decode_text(item[COMPRESSED_ATTRIBUTE])
+
+
+def text_from_image(image: dict[str, Any]) -> str:
+    """The event JSON of a deserialised stream image; binary arrives base64-encoded from Lambda."""
+    if TEXT_ATTRIBUTE in image:
+        return str(image[TEXT_ATTRIBUTE])
+    compressed = image[COMPRESSED_ATTRIBUTE]
+    raw = base64.b64decode(compressed, validate=True) if isinstance(compressed, str) else bytes(compressed)
+    return zlib.decompress(raw).decode()
+
+
+def fit_text(event: dict[str, Any], max_bytes: int) -> str:
+    """The event's JSON, its longest strings cut (and marked truncated) until it takes max_bytes."""
+    return _truncated(event, max_bytes, _plain).json_text
 
 
 def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -89,13 +122,13 @@ def _size(attribute: dict[str, Any]) -> int:
     return len(attribute["S"].encode())
 
 
-def _truncated(event: dict[str, Any], max_bytes: int) -> EncodedDoc:
+def _truncated(event: dict[str, Any], max_bytes: int, encoder: Callable[[dict[str, Any]], EncodedDoc]) -> EncodedDoc:
     data = event["data"]
     low, high = 0, _longest_string(data)
     best: EncodedDoc | None = None
     while low <= high:
         cap = (low + high) // 2
-        candidate = _encoded({**event, "data": _cap_strings(data, cap), "truncated": True})
+        candidate = encoder({**event, "data": _cap_strings(data, cap), "truncated": True})
         if _size(candidate.attribute) <= max_bytes:
             best, low = candidate, cap + 1
         else:
@@ -117,6 +150,11 @@ def _truncated(event: dict[str, Any], max_bytes: int) -> EncodedDoc:
 def _encoded(event: dict[str, Any]) -> EncodedDoc:
     text = dumps(event)
     return EncodedDoc(text, _attribute(text.encode()), truncated=True)
+
+
+def _plain(event: dict[str, Any]) -> EncodedDoc:
+    text = dumps(event)
+    return EncodedDoc(text, {"S": text}, truncated=True)
 
 
 def _longest_string(value: Any) -> int:

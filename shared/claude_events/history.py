@@ -54,7 +54,7 @@ def parse_request(params: Mapping[str, str]) -> HistoryRequest:
         for name in sorted(set(params) - _KNOWN_PARAMS)
     ]
     session_id = params.get("sessionId")
-    if session_id is not None and not _SESSION_ID.match(session_id):
+    if session_id is not None and not _SESSION_ID.fullmatch(session_id):
         problems.append(FieldProblem("sessionId", "must be 1-128 characters: letters, digits and . _ : @ + = / -"))
     limit = _limit(params, problems)
     names = _event_names(params, problems)
@@ -83,7 +83,7 @@ def _event_names(params: Mapping[str, str], problems: list[FieldProblem]) -> tup
     if "event" not in params:
         return ()
     names = tuple(dict.fromkeys(part.strip() for part in params["event"].split(",")))
-    if len(names) > MAX_EVENT_NAMES or not all(_EVENT_NAME.match(name) for name in names):
+    if len(names) > MAX_EVENT_NAMES or not all(_EVENT_NAME.fullmatch(name) for name in names):
         problems.append(FieldProblem("event", f"must be up to {MAX_EVENT_NAMES} hook event names, separated by commas"))
     return names
 
@@ -124,7 +124,7 @@ class HistoryService:
             if len(newest_first) == request.limit:
                 more = True
                 break
-            text = codec.decode_text(item["doc"])
+            text = codec.text_of_item(item)
             size += len(text) + 1
             if newest_first and size > self._max_page_bytes:
                 more = True

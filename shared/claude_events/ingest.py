@@ -128,7 +128,7 @@ class IngestService:
             "sessionId": {"S": document["sessionId"]},
             "event": {"S": document["event"]},
             "ttl": {"N": str(expires)},
-            "doc": encoded.attribute,
+            **encoded.item_fields(),
         }
         return PreparedEvent(event.event_id, item, encoded.json_text, encoded.truncated)
 
@@ -145,6 +145,9 @@ def parse_json(body: bytes) -> Any:
         ) from None
     except RecursionError:
         raise field_error("body", f"nests deeper than {codec.MAX_DEPTH} levels") from None
+    except ValueError:
+        # int() refuses numbers of more than sys.get_int_max_str_digits() (4300) digits.
+        raise field_error("body", "is not valid JSON: a number has too many digits") from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -122,7 +122,6 @@ class IngestBatch(BaseModel):
 class ClaudeEvent(BaseModel):
     """The canonical event: what we store, return and broadcast."""
 
-
     eventId: str
     timestamp: str = Field(description="ISO 8601 UTC")
     event: str

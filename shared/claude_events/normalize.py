@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import posixpath
+import ntpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +19,8 @@ from claude_events.models import KNOWN_HOOK_EVENTS, IncomingEvent
 _RAW_NAMES = {"hook_event_name": "event", "session_id": "sessionId"}
 _CANONICAL_TO_RAW = {canonical: raw for raw, canonical in _RAW_NAMES.items()}
 _PASSTHROUGH = ("eventId", "timestamp", "source", "receivedAt", "truncated")
+# Source fields only the server sets; a client's values for them are dropped.
+SERVER_SOURCE_KEYS = frozenset({"ip", "token", "clientTimestamp"})
 SOURCE_HEADERS = {"machine": "x-claude-machine", "user": "x-claude-user", "project": "x-claude-project"}
 
 _FRIENDLY = {
@@ -87,11 +89,14 @@ def canonical_event(posted: Any, received: Received, policy: Policy, prefix: str
         raise InvalidEvent(problems)
 
     event_id = incoming.eventId or str(ULID())
-    moment = client_moment or _ulid_moment(incoming.eventId) or received.at
+    ulid_moment = _ulid_moment(incoming.eventId)
+    moment = client_moment or ulid_moment or received.at
     source = _source(incoming, received)
-    if moment > received.at + policy.max_future_skew:
-        source["clientTimestamp"] = incoming.timestamp
-        moment = received.at
+    latest = received.at + policy.max_future_skew
+    if moment > latest:
+        source["clientTimestamp"] = incoming.timestamp or timestamps.display(moment)
+        # A ULID's own time keeps a retried post on the same key; the receive time would not.
+        moment = ulid_moment if ulid_moment is not None and ulid_moment <= latest else received.at
 
     document: dict[str, Any] = {
         "eventId": event_id,
@@ -139,10 +144,13 @@ def _source(incoming: IncomingEvent, received: Received) -> dict[str, Any]:
         value = received.headers.get(header)
         if value:
             source[name] = value[:256]
-    source.update(incoming.source or {})
+    source.update({key: value for key, value in (incoming.source or {}).items() if key not in SERVER_SOURCE_KEYS})
     cwd = incoming.data.get("cwd")
-    if "project" not in source and isinstance(cwd, str) and cwd.strip("/"):
-        source["project"] = posixpath.basename(cwd.rstrip("/"))[:256]
+    if "project" not in source and isinstance(cwd, str):
+        # ntpath splits on both / and \: Claude Code also runs on Windows.
+        project = ntpath.basename(cwd.rstrip("/\\"))
+        if project:
+            source["project"] = project[:256]
     if received.source_ip:
         source["ip"] = received.source_ip
     if received.token_name:

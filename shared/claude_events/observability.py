@@ -6,11 +6,18 @@ POWERTOOLS_METRICS_NAMESPACE (set in the template's Globals).
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
+
+# At DEBUG, botocore logs every request and response body: stored events, with their prompts and
+# tool inputs and outputs. When the function's log level is DEBUG (AWS_LAMBDA_LOG_LEVEL sets the
+# root logger), the SDK must still stop at INFO.
+logging.getLogger("botocore").setLevel(logging.INFO)
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]

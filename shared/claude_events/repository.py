@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 from claude_events import keys
 
@@ -66,6 +67,7 @@ class DynamoEventStore:
         client: DynamoDBClient,
         table_name: str,
         shard_count: int,
+        *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -93,14 +95,19 @@ class DynamoEventStore:
             retry: list[tuple[int, Item]] = []
             for start in range(0, len(pending), BATCH_WRITE_LIMIT):
                 chunk = pending[start : start + BATCH_WRITE_LIMIT]
+                # Past the deadline, what is left is reported not stored rather than attempted.
+                if start and self._clock() >= deadline:
+                    retry.extend(chunk)
+                    continue
                 retry.extend(self._write_chunk(chunk, outcome))
             pending = retry
             if not pending:
                 break
             outcome.throttled_attempts += 1
-            if self._clock() + delay >= deadline:
+            pause = delay * (0.5 + random.random())  # noqa: S311 - jitter, not security
+            if self._clock() + pause >= deadline:
                 break
-            self._sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+            self._sleep(pause)
             delay = min(delay * 2, 1.0)
         failed = {index for index, _ in pending}
         for earlier, later in overwritten.items():
@@ -120,6 +127,10 @@ class DynamoEventStore:
             if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
                 return chunk
             raise
+        except (EndpointUnreachable, ReadTimeoutError):
+            # Unreachable, or no answer in time: the write may or may not have landed; keys are
+            # deterministic, so writing it again is safe.
+            return chunk
         unprocessed = response.get("UnprocessedItems", {}).get(self._table, [])
         if not unprocessed:
             outcome.stored.extend(index for index, _ in chunk)

@@ -36,6 +36,17 @@ class QuerySettings(StorageSettings):
     cursor_key: str = Field(alias="CURSOR_SIGNING_KEY", min_length=8)
 
 
+class WebSocketSettings(StorageSettings):
+    """Settings of ws_connect and ws_broadcast."""
+
+    connections_table: str = Field(alias="CONNECTIONS_TABLE_NAME", min_length=3)
+    management_url: str = Field(alias="WEBSOCKET_MANAGEMENT_URL", pattern=r"^https?://")
+    cursor_key: str = Field(default="unused-by-websocket", alias="CURSOR_SIGNING_KEY", min_length=8)
+    history_limit: int = Field(default=100, alias="HISTORY_LIMIT", ge=1, le=1000)
+    replay_deadline_seconds: float = Field(default=5.0, alias="REPLAY_DEADLINE_SECONDS", gt=0, le=60)
+    fanout_workers: int = Field(default=64, alias="FANOUT_WORKERS", ge=1, le=256)
+
+
 @cache
 def ingest_settings() -> IngestSettings:
     return IngestSettings.model_validate(os.environ)
@@ -44,3 +55,8 @@ def ingest_settings() -> IngestSettings:
 @cache
 def query_settings() -> QuerySettings:
     return QuerySettings.model_validate(os.environ)
+
+
+@cache
+def websocket_settings() -> WebSocketSettings:
+    return WebSocketSettings.model_validate(os.environ)

@@ -21,7 +21,7 @@ def parse(text: str) -> datetime:
     if not 10 < len(text) <= _MAX_TEXT_LENGTH or not text.isascii() or "T" not in text.upper():
         raise TimestampError("must be an ISO 8601 date and time, e.g. 2026-01-26T10:30:00Z")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.upper())
     except ValueError:
         raise TimestampError("must be an ISO 8601 date and time, e.g. 2026-01-26T10:30:00Z") from None
     try:
@@ -45,3 +45,7 @@ def sortable(moment: datetime) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
