@@ -16,11 +16,12 @@ PYTHON313 := $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bi
 	if "$$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then \
 	command -v "$$candidate"; break; fi; done)
 
-.PHONY: help setup tools run test lint typecheck unit integration e2e pytest template build openapi openapi-check bench clean
+.PHONY: help setup tools run tokens test lint typecheck unit integration e2e pytest template build openapi openapi-check bench clean
 
 help:
 	@echo "make run        set up, then run the service locally (no AWS account, no Docker)"
 	@echo "make test       set up, then run every check and test"
+	@echo "make tokens ARGS='--local mint alice'   mint, list or revoke API tokens"
 	@echo "make lint | typecheck | pytest | unit | integration | e2e | template | build | openapi | bench"
 
 setup: $(VENV)/.installed
@@ -45,6 +46,9 @@ tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 run: setup
 	$(PY) -m local
 
+tokens: setup
+	$(PY) -m cli.tokens $(ARGS)
+
 test: setup tools lint typecheck openapi-check template pytest build
 
 lint: setup
@@ -52,7 +56,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared local $(wildcard functions/*/app.py)
+	$(VENV)/bin/mypy shared local cli $(wildcard functions/*/app.py)
 
 pytest: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile
@@ -73,16 +77,21 @@ template: tools
 build: tools
 	$(SAM) build --region $(REGION)
 
+# The checked-in contracts, generated from the pydantic models.
 openapi: setup
 	PYTHONPATH=shared $(PY) -m claude_events.openapi > docs/openapi.json
+	PYTHONPATH=shared $(PY) -m claude_events.message_schema > docs/websocket-messages.schema.json
 
 openapi-check: setup
 	PYTHONPATH=shared $(PY) -m claude_events.openapi | diff -u docs/openapi.json - \
 		|| { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
+	PYTHONPATH=shared $(PY) -m claude_events.message_schema | diff -u docs/websocket-messages.schema.json - \
+		|| { echo "docs/websocket-messages.schema.json is stale: run make openapi"; exit 1; }
 
 bench: setup
 	$(PY) -m bench.ingest_handler
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.fanout
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

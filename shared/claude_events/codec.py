@@ -141,10 +141,10 @@ def _truncated(event: dict[str, Any], max_bytes: int, encoder: Callable[[dict[st
         if isinstance(value, (str, int, float, bool)) and len(str(value)) <= 256 and len(key) <= 64
     }
     summary["_truncated"] = "data was too large to store, even with every string cut"
-    fallback = _encoded({**event, "data": summary, "truncated": True})
+    fallback = encoder({**event, "data": summary, "truncated": True})
     if _size(fallback.attribute) <= max_bytes:
         return fallback
-    return _encoded({**event, "data": {"_truncated": summary["_truncated"]}, "truncated": True})
+    return encoder({**event, "data": {"_truncated": summary["_truncated"]}, "truncated": True})
 
 
 def _encoded(event: dict[str, Any]) -> EncodedDoc:
