@@ -12,12 +12,13 @@ from claude_events.cursor import CursorCodec
 from claude_events.history import HistoryService
 from claude_events.ingest import IngestService
 from claude_events.repository import DynamoEventStore, EventStore
-from claude_events.settings import ingest_settings, query_settings, websocket_settings
+from claude_events.settings import authorizer_settings, ingest_settings, query_settings, websocket_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from claude_events.authorization import Authorizer
     from claude_events.broadcast import Broadcaster
     from claude_events.websocket import WebSocketService
 
@@ -51,7 +52,7 @@ def use_event_store(store: EventStore | None) -> None:
         _overrides.pop("events", None)
     else:
         _overrides["events"] = store
-    for factory in (ingest_service, history_service, websocket_service, broadcaster):
+    for factory in (ingest_service, history_service, websocket_service, broadcaster, authorizer):
         factory.cache_clear()
 
 
@@ -107,3 +108,11 @@ def broadcaster() -> Broadcaster:
         ConnectionStore(dynamodb_client(), settings.connections_table),
         workers=settings.fanout_workers,
     )
+
+
+@cache
+def authorizer() -> Authorizer:
+    from claude_events.authorization import Authorizer
+    from claude_events.tokens import TokenStore
+
+    return Authorizer(TokenStore(dynamodb_client(), authorizer_settings().tokens_table))

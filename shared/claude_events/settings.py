@@ -47,6 +47,10 @@ class WebSocketSettings(StorageSettings):
     fanout_workers: int = Field(default=64, alias="FANOUT_WORKERS", ge=1, le=256)
 
 
+class AuthorizerSettings(_EnvSettings):
+    tokens_table: str = Field(alias="TOKENS_TABLE_NAME", min_length=3)
+
+
 @cache
 def ingest_settings() -> IngestSettings:
     return IngestSettings.model_validate(os.environ)
@@ -60,3 +64,8 @@ def query_settings() -> QuerySettings:
 @cache
 def websocket_settings() -> WebSocketSettings:
     return WebSocketSettings.model_validate(os.environ)
+
+
+@cache
+def authorizer_settings() -> AuthorizerSettings:
+    return AuthorizerSettings.model_validate(os.environ)
