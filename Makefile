@@ -75,7 +75,7 @@ template: tools
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 build: tools
-	$(SAM) build --region $(REGION)
+	PYTHON=$(PYTHON313) $(SAM) build --region $(REGION)
 
 # The checked-in contracts, generated from the pydantic models.
 openapi: setup

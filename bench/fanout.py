@@ -51,7 +51,8 @@ if str(SHARED) not in sys.path:
 from claude_events import codec, messages
 from claude_events.broadcast import Broadcaster, LiveEvent
 from claude_events.connections import Connection, EventFilter
-from claude_events.normalize import Policy, Received, canonical_event
+from claude_events.normalize import Policy, canonical_event
+from claude_events.received import Received
 from claude_events.settings import WebSocketSettings
 
 POST_LATENCY = 0.020

@@ -341,7 +341,8 @@ def breakdown(bench: Bench, seconds: float, rounds: int) -> list[list[str]]:
 
     from claude_events import codec, dependencies, timestamps
     from claude_events.ingest import parse_json
-    from claude_events.normalize import Policy, Received, canonical_event
+    from claude_events.normalize import Policy, canonical_event
+    from claude_events.received import Received
 
     body = request_body("2 KB", 1)
     raw = body.encode()

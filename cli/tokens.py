@@ -103,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--stack-name", help="a deployed stack")
     target.add_argument("--table-name", help="the tokens table itself")
     target.add_argument("--local", nargs="?", const=DEFAULT_LOCAL_URL, metavar="URL", help="the local stack")
-    commands = root.add_subparsers(dest="command", required=True)  # COMMANDS
+    commands = root.add_subparsers(dest="command", required=True)
     mint = commands.add_parser("mint", help="make a token and print it (once)")
     mint.add_argument("name", help="who or what uses it; becomes source.token on its events")
     mint.add_argument("--scope", action="append", choices=SCOPES, dest="scopes", help="repeat for both; default both")

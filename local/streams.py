@@ -16,7 +16,7 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, A
     for image in ("Keys", "NewImage", "OldImage"):
         if image in change:
             change[image] = {name: _json_attribute(value) for name, value in change[image].items()}
-    return {
+    shaped = {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
         "eventVersion": record.get("eventVersion", "1.1"),
@@ -25,6 +25,10 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, A
         "eventSourceARN": stream_arn,
         "dynamodb": change,
     }
+    # Present only on the REMOVE records of TTL deletions ({"type": "Service", "principalId": ...}).
+    if "userIdentity" in record:
+        shaped["userIdentity"] = dict(record["userIdentity"])
+    return shaped
 
 
 def lambda_stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:

@@ -22,5 +22,7 @@ os.environ.update(
         "SHARD_COUNT": "4",
         "RETENTION_DAYS": "30",
         "CURSOR_SIGNING_KEY": "test-cursor-signing-key",
+        "CONNECTIONS_TABLE_NAME": "claude-events-connections-test",
+        "WEBSOCKET_MANAGEMENT_URL": "https://abc123defg.execute-api.us-east-1.amazonaws.com/test",
     }
 )

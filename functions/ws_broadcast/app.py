@@ -18,7 +18,13 @@ from claude_events.stream import StreamBatch
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch = StreamBatch()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
+    # A batch whose every record is poison is reported record by record like any other, not raised:
+    # raising would fail the invocation and make Lambda retry and bisect what is already known.
+    processor = BatchProcessor(
+        event_type=EventType.DynamoDBStreams,
+        model=DynamoDBStreamRecordModel,
+        raise_on_entire_batch_failure=False,
+    )
     with processor(records=event.get("Records", []), handler=batch.collect, lambda_context=context):
         processor.process()
     failures: list[Any] = list(processor.response()["batchItemFailures"])

@@ -78,8 +78,7 @@ class Broadcaster:
             (job[0] for job in jobs), self._pool.map(lambda job: _deliver(poster, *job), jobs), strict=True
         ):
             report.messages_sent += sent
-            if outcome is Delivered.GONE:
-                self._connections.delete(connection_id)
+            if outcome is Delivered.GONE and self._connections.prune(connection_id):
                 report.pruned.append(connection_id)
             elif outcome is Delivered.FAILED:
                 report.failed.append(connection_id)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from claude_events import timestamps
 
 if TYPE_CHECKING:
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 # API Gateway closes a WebSocket after 2 hours at most; the record outlives it a little, and TTL
 # removes records whose $disconnect never arrived.
 CONNECTION_LIFETIME_SECONDS = 2 * 3600 + 300
+ESTABLISH_GRACE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ConnectionStore:
         item: dict[str, Any] = {
             "connectionId": {"S": connection.connection_id},
             "connectedAt": {"S": timestamps.display(timestamps.from_epoch(now))},
+            "connectedAtEpoch": {"N": str(int(now))},
             "ttl": {"N": str(int(now) + CONNECTION_LIFETIME_SECONDS)},
         }
         item.update(_filter_attributes(connection.filter))
@@ -107,6 +111,28 @@ class ConnectionStore:
 
     def delete(self, connection_id: str) -> None:
         self._client.delete_item(TableName=self._table, Key={"connectionId": {"S": connection_id}})
+
+    def prune(self, connection_id: str, grace_seconds: int = ESTABLISH_GRACE_SECONDS) -> bool:
+        """Delete a connection that answered 410, unless it is too young to be stale.
+
+        Until API Gateway has established a new connection (just after $connect returns), a post to
+        it also answers 410; deleting it then would cut the client off from live events for good.
+        False when the connection was kept (young) or could not be deleted.
+        """
+        cutoff = int(self._wall_clock()) - grace_seconds
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"connectionId": {"S": connection_id}},
+                ConditionExpression="attribute_not_exists(connectedAtEpoch) OR connectedAtEpoch < :cutoff",
+                ExpressionAttributeValues={":cutoff": {"N": str(cutoff)}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        except (ClientError, BotoCoreError):
+            # Pruning is housekeeping: TTL removes the record anyway; the broadcast goes on.
+            return False
+        return True
 
     def all(self) -> Iterator[Connection]:
         """Every live connection. The table is small (one item per open dashboard): a Scan is right."""

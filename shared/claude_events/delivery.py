@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -21,7 +21,7 @@ THROTTLE_BASE_DELAY = 0.05
 class Delivered(Enum):
     SENT = "sent"
     GONE = "gone"  # 410: the connection is closed (or not established yet)
-    FAILED = "failed"  # anything else: 5xx, 403, or still throttled after retries
+    FAILED = "failed"  # anything else: 5xx, 403, a network error, or still throttled after retries
 
 
 class Poster:
@@ -52,7 +52,9 @@ class Poster:
                 if attempt == THROTTLE_RETRIES:
                     return Delivered.FAILED
                 self._sleep(THROTTLE_BASE_DELAY * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter
-            except ClientError:
+            # Anything else fails this post only: a timeout or a dropped connection (BotoCoreError) must
+            # not escape and take the rest of a fan-out down with it.
+            except (ClientError, BotoCoreError):
                 return Delivered.FAILED
             else:
                 return Delivered.SENT

@@ -10,7 +10,7 @@ from datetime import datetime
 from claude_events import codec, keys, timestamps
 from claude_events.cursor import CursorCodec, CursorError, fingerprint
 from claude_events.errors import FieldProblem, validation_error
-from claude_events.models import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
+from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
 from claude_events.repository import EventStore, HistoryQuery
 
 DEFAULT_LIMIT = 100

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from claude_events import timestamps
 from claude_events.errors import RequestError
-from claude_events.normalize import Received
 from claude_events.observability import MetricUnit, logger, metrics
+from claude_events.received import Received
 
 
 def json_response(status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 from claude_events import codec, keys
 from claude_events.errors import FieldProblem, field_error, payload_too_large, validation_error
-from claude_events.normalize import CanonicalEvent, InvalidEvent, Policy, Received, canonical_event
+from claude_events.normalize import CanonicalEvent, InvalidEvent, Policy, canonical_event
+from claude_events.received import Received
 from claude_events.repository import EventStore, Item
 from claude_events.settings import IngestSettings
 

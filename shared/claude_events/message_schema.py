@@ -19,7 +19,8 @@ from pydantic.json_schema import models_json_schema
 
 from claude_events import messages
 from claude_events.history import MAX_EVENT_NAMES
-from claude_events.models import EVENT_NAME_PATTERN, SESSION_ID_PATTERN, ClaudeEvent
+from claude_events.models import ClaudeEvent
+from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
 from claude_events.settings import WebSocketSettings
 from claude_events.websocket import HistoryAction, SubscribeAction
 
@@ -117,11 +118,11 @@ def _client_messages() -> dict[str, Any]:
         [(HistoryAction, "validation"), (SubscribeAction, "validation")], ref_template=_CLIENT_REF
     )
     actions: dict[str, Any] = definitions.get("$defs", {})
-    default_limit = WebSocketSettings.model_fields["history_limit"].default
+    default_limit = WebSocketSettings.history_limit
     history, subscribe = actions["HistoryAction"], actions["SubscribeAction"]
     history["description"] = (
-        "Re-send history as claude:events:history messages. Without sessionId and events it uses the"
-        " connection's filter; with either, the filter is exactly those two (an absent one means all)."
+        "Re-send history as claude:events:history messages, filtered by the connection's filter with"
+        " the fields given here replacing its own (events: [] means every event name)."
         " It does not change the live filter."
     )
     history["properties"]["limit"]["description"] = f"How many of the newest events; {default_limit} when absent"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ntpath
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +12,9 @@ from ulid import ULID
 
 from claude_events import codec, timestamps
 from claude_events.errors import FieldProblem
-from claude_events.models import KNOWN_HOOK_EVENTS, IncomingEvent
+from claude_events.models import IncomingEvent
+from claude_events.names import KNOWN_HOOK_EVENTS
+from claude_events.received import Received
 
 # Raw Claude Code hook input names -> canonical names.
 _RAW_NAMES = {"hook_event_name": "event", "session_id": "sessionId"}
@@ -28,16 +29,6 @@ _FRIENDLY = {
     "sessionId": "must be 1-128 characters: letters, digits and . _ : @ + = / -, starting with a letter or digit",
     "eventId": "must be 1-128 characters: letters, digits and . _ : -, starting with a letter or digit",
 }
-
-
-@dataclass(frozen=True)
-class Received:
-    """What the server knows about the request, beyond its body."""
-
-    at: datetime
-    source_ip: str | None
-    headers: Mapping[str, str]
-    token_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ def live_event(image: dict[str, Any]) -> LiveEvent:
         text = codec.text_from_image(image)
         document = json.loads(text)
         session_id, event_name = str(image["sessionId"]), str(image["event"])
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, zlib.error) as error:
         raise PoisonRecord(f"undecodable event document: {type(error).__name__}") from None
     if not isinstance(document, dict):
         raise PoisonRecord("event document is not a JSON object")

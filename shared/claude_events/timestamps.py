@@ -34,17 +34,20 @@ def parse(text: str) -> datetime:
 
 
 def display(moment: datetime) -> str:
-    if moment.microsecond % 1000:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{moment.microsecond // 1000:03d}Z"
+    """`moment` (UTC) as ISO 8601 with Z: milliseconds, or microseconds when it has them."""
+    precision = "microseconds" if moment.microsecond % 1000 else "milliseconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=precision) + "Z"
 
 
 def sortable(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`moment` (UTC) at fixed width, so that texts sort as times do."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The current UTC time to the millisecond, the precision clients display."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def from_epoch(seconds: float) -> datetime:

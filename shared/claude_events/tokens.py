@@ -169,6 +169,8 @@ class TokenStore:
                 TableName=self._table,
                 Key={"tokenId": {"S": record.token_id}},
                 UpdateExpression="SET revoked = :true",
+                # Never create a bare item if the token vanished since the scan.
+                ConditionExpression="attribute_exists(tokenId)",
                 ExpressionAttributeValues={":true": {"BOOL": True}},
             )
         return targets

@@ -16,7 +16,8 @@ from claude_events.delivery import Delivered, Poster
 from claude_events.errors import FieldProblem, RequestError, validation_error
 from claude_events.history import MAX_EVENT_NAMES, MAX_LIMIT, HistoryRequest, HistoryService
 from claude_events.messages import error_message, history_messages, subscribed_message
-from claude_events.models import EVENT_NAME_PATTERN, SESSION_ID_PATTERN, EventName, SessionId
+from claude_events.models import EventName, SessionId
+from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
 
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _EVENT_NAME = re.compile(EVENT_NAME_PATTERN)
@@ -161,7 +162,8 @@ class WebSocketService:
         """A client's message: `history`, `subscribe`, or an error naming the valid actions."""
         try:
             fields = json.loads(body or "")
-            action = ClientMessage.model_validate(fields).action if isinstance(fields, dict) else None
+            # A JSON array or string is as malformed as broken JSON: model_validate refuses it too.
+            action = ClientMessage.model_validate(fields).action
         except (ValueError, ValidationError):
             return self._send(connection_id, error_message("messages must be JSON objects with an action"))
         try:
@@ -179,10 +181,13 @@ class WebSocketService:
         return self._send(connection_id, error_message(f"unknown action {str(action)[:64]!r}"))
 
     def _send_history(self, connection_id: str, request: HistoryAction) -> Delivered:
+        # What the request names overrides the connection's filter; what it leaves out still applies.
         current = self._connections.get(connection_id)
-        event_filter = current.filter if current else EventFilter()
-        if request.sessionId is not None or request.events is not None:
-            event_filter = EventFilter(request.sessionId, frozenset(request.events or ()))
+        stored = current.filter if current else EventFilter()
+        event_filter = EventFilter(
+            request.sessionId if request.sessionId is not None else stored.session_id,
+            frozenset(request.events) if request.events is not None else stored.event_names,
+        )
         outcome = Delivered.SENT
         for message in self._history_messages(event_filter, request.limit or self._history_limit):
             outcome = self._send(connection_id, message)

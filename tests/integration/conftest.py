@@ -25,3 +25,9 @@ def dynamodb() -> Iterator[object]:
 def events_table(dynamodb):
     dynamodb.create_table(**create_table_arguments("EventsTable", os.environ["EVENTS_TABLE_NAME"]))
     return os.environ["EVENTS_TABLE_NAME"]
+
+
+@pytest.fixture
+def connections_table(dynamodb):
+    dynamodb.create_table(**create_table_arguments("ConnectionsTable", os.environ["CONNECTIONS_TABLE_NAME"]))
+    return os.environ["CONNECTIONS_TABLE_NAME"]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from claude_events import codec, dependencies
-from claude_events.models import EVENT_NAME_PATTERN
+from claude_events.names import EVENT_NAME_PATTERN
 from local.template import create_table_arguments
 from tests.support.handlers import get_events, post_events
 

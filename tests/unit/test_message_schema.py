@@ -16,7 +16,8 @@ from claude_events.connections import Connection, EventFilter
 from claude_events.delivery import Poster
 from claude_events.history import HistoryPage, HistoryRequest
 from claude_events.message_schema import build, schema_json
-from claude_events.normalize import Policy, Received, canonical_event
+from claude_events.normalize import Policy, canonical_event
+from claude_events.received import Received
 from claude_events.websocket import HistoryAction, SubscribeAction, WebSocketService
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "websocket-messages.schema.json"

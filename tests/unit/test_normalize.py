@@ -10,7 +10,8 @@ import pytest
 from ulid import ULID
 
 from claude_events import codec
-from claude_events.normalize import CanonicalEvent, InvalidEvent, Policy, Received, canonical_event
+from claude_events.normalize import CanonicalEvent, InvalidEvent, Policy, canonical_event
+from claude_events.received import Received
 
 RECEIVED_AT = datetime(2026, 1, 26, 10, 30, 0, 120_000, tzinfo=UTC)
 LENIENT = Policy(strict_event_names=False, max_future_skew=timedelta(minutes=5))

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from claude_events import codec, keys
 from claude_events.errors import RequestError
 from claude_events.ingest import IngestService
-from claude_events.normalize import Received
+from claude_events.received import Received
 from claude_events.repository import BATCH_WRITE_LIMIT, DynamoEventStore
 from claude_events.settings import IngestSettings
 from tests.support.fakes import InMemoryEventStore
@@ -244,7 +244,7 @@ RECEIVED = Received(
 
 def settings(**overrides: str) -> IngestSettings:
     values = {"EVENTS_TABLE_NAME": TABLE, "SHARD_COUNT": "4", "RETENTION_DAYS": "30", **overrides}
-    return IngestSettings.model_validate(values)
+    return IngestSettings.from_env(values)
 
 
 def body(value: Any) -> bytes:
