@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import logging
 import os
 import signal
@@ -12,12 +11,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from local.endpoints import PortInUseError, base_url
 from local.intrinsics import UnresolvableError
-from local.stack import DEFAULT_HOST, DEFAULT_HTTP_PORT, LocalStack, StackConfig
+from local.stack import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, LocalStack, StackConfig
 from local.template import TEMPLATE
+from local.tokens import ADMIN_PATH, TOKEN_ENV, ReadyTokenError
 
 HOST_ENV = "CLAUDE_EVENTS_HOST"
 HTTP_PORT_ENV = "CLAUDE_EVENTS_HTTP_PORT"
+WS_PORT_ENV = "CLAUDE_EVENTS_WS_PORT"
 _EXAMPLE_EVENT = '{"event":"PreToolUse","sessionId":"demo","data":{"tool_name":"Read"}}'
 
 _log = logging.getLogger("local")
@@ -28,8 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # Every boto3 client would say it found the (fake) credentials in the environment.
     logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
+    # Read once, then out of the environment the functions share.
+    token = os.environ.pop(TOKEN_ENV, None) or None
     config = StackConfig(
-        host=args.host, http_port=args.port, parameters=dict(args.parameter), template_path=args.template.resolve()
+        host=args.host,
+        http_port=args.port,
+        ws_port=args.ws_port,
+        parameters=dict(args.parameter),
+        template_path=args.template.resolve(),
+        token=token,
     )
     try:
         return asyncio.run(_serve(config))
@@ -48,11 +57,9 @@ async def _serve(config: StackConfig) -> int:
     except UnresolvableError as error:
         _log.error("%s: %s", config.template_path.name, error)
         return 1
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            _log.error("cannot listen on %s:%d: the port is in use (pass --port)", config.host, config.http_port)
-            return 1
-        raise
+    except (PortInUseError, ReadyTokenError) as error:
+        _log.error("%s", error)
+        return 1
     print(banner(stack), flush=True)
     await stopping.wait()
     _log.info("stopping")
@@ -63,14 +70,27 @@ async def _serve(config: StackConfig) -> int:
 
 def banner(stack: LocalStack) -> str:
     http = stack.http
-    host = "127.0.0.1" if http.host in ("0.0.0.0", "", "::") else http.host  # noqa: S104 - display only
-    base = f"http://[{host}]:{http.port}" if ":" in host else f"http://{host}:{http.port}"
+    base = base_url("http", http.host, http.port)
     lines = ["Claude Events local stack (template.yaml, in-process moto: no AWS account, no Docker)", ""]
     routes = http.routes.routes
     width = max((len(route.path) for route in routes), default=0) + len(base)
+    lines.append(f"HTTP API       {base}")
     for route in routes:
         url = base if route.path == "$default" else f"{base}{route.path}"
-        lines.append(f"  HTTP API  {route.method:<6} {url:<{width}}  {route.function}")
+        authorizer = http.authorizer(route.route_key)
+        auth = f"  (authorizer {authorizer.name})" if authorizer else "  (no auth)"
+        lines.append(f"  {route.method:<6} {url:<{width}}  {route.function}{auth}")
+    websocket = stack.websocket
+    if websocket is not None:
+        lines.append(f"WebSocket API  {websocket.url}")
+        for key, ws_route in websocket.api.routes.items():
+            auth = f"  (authorizer {ws_route.authorizer.name})" if ws_route.authorizer else ""
+            lines.append(f"  {key:<14} {ws_route.function or '-'}{auth}")
+        lines.append(f"@connections   {websocket.management_url}/@connections/{{connectionId}}")
+    if stack.lambda_endpoint is not None:
+        lines.append(f"Lambda Invoke  {stack.lambda_endpoint.url}  (asynchronous invocations of the functions)")
+    for mapping in stack.mappings:
+        lines.append(f"Stream         {mapping.name}: {mapping.describe()}")
     for table in stack.tables:
         notes = [
             note
@@ -80,13 +100,24 @@ def banner(stack: LocalStack) -> str:
             )
             if note
         ]
-        lines.append(f"  Table     {table.name}" + (f" ({', '.join(notes)})" if notes else ""))
+        lines.append(f"Table          {table.name}" + (f" ({', '.join(notes)})" if notes else ""))
+    token = stack.ready_token
     keys = {route.route_key for route in routes}
+    if token:
+        lines += ["", f"Token (name local, scopes ingest + read, {stack.token_origin}):", f"  {token}"]
+        if not stack.config.token:
+            lines.append(f"  (set {TOKEN_ENV} to a token to keep it across restarts)")
+    bearer = f" -H 'Authorization: Bearer {token}'" if token else ""
     if "POST /api/claude-events" in keys:
-        lines += ["", "Try:", f"  curl -sS -X POST {base}/api/claude-events -H 'content-type: application/json' \\"]
-        lines.append(f"    -d '{_EXAMPLE_EVENT}'")
+        lines += ["", "Try:", f"  curl -sS -X POST {base}/api/claude-events{bearer} \\"]
+        lines.append(f"    -H 'content-type: application/json' -d '{_EXAMPLE_EVENT}'")
         if "GET /api/claude-events" in keys:
-            lines.append(f"  curl -sS '{base}/api/claude-events?sessionId=demo'")
+            lines.append(f"  curl -sS '{base}/api/claude-events?sessionId=demo'{bearer}")
+    if websocket is not None:
+        query = f"?token={token}&sessionId=demo" if token else "?sessionId=demo"
+        lines.append(f"  WebSocket: {websocket.url}{query}")
+    if stack.tokens is not None:
+        lines.append(f"  Tokens:    python -m cli.tokens --local {base} mint|list|revoke   ({base}{ADMIN_PATH})")
     lines += ["", "Ctrl-C stops it."]
     return "\n".join(lines)
 
@@ -96,13 +127,19 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--host",
         default=os.environ.get(HOST_ENV, DEFAULT_HOST),
-        help=f"address to listen on (env {HOST_ENV}; default {DEFAULT_HOST})",
+        help=f"address both APIs listen on (env {HOST_ENV}; default {DEFAULT_HOST})",
     )
     parser.add_argument(
         "--port",
         type=_port,
         default=_port(os.environ.get(HTTP_PORT_ENV, str(DEFAULT_HTTP_PORT))),
         help=f"HTTP API port, 0 for any free one (env {HTTP_PORT_ENV}; default {DEFAULT_HTTP_PORT})",
+    )
+    parser.add_argument(
+        "--ws-port",
+        type=_port,
+        default=_port(os.environ.get(WS_PORT_ENV, str(DEFAULT_WS_PORT))),
+        help=f"WebSocket API port, 0 for any free one (env {WS_PORT_ENV}; default {DEFAULT_WS_PORT})",
     )
     parser.add_argument(
         "--template", type=Path, default=TEMPLATE, help="the SAM template to run (default: template.yaml)"

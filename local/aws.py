@@ -81,6 +81,23 @@ class LocalAws:
     def dynamodb(self) -> DynamoDBClient:
         return boto3.client("dynamodb", region_name=REGION, config=Config(retries={"mode": "standard"}))
 
+    def dynamodb_streams(self) -> Any:
+        return boto3.client("dynamodbstreams", region_name=REGION, config=Config(retries={"mode": "standard"}))
+
+    def forget_shard_iterator(self, iterator: str) -> None:
+        """Drop a used shard iterator from moto, which keeps every iterator it ever handed out.
+
+        A poller asks for records ten times a second, and each answer makes a new iterator: without
+        this, moto's memory grows by tens of megabytes an hour.
+        """
+        try:
+            from moto.core.models import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 - moto internals, only when used
+            from moto.dynamodbstreams.models import dynamodbstreams_backends  # noqa: PLC0415
+
+            dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][REGION].shard_iterators.pop(iterator, None)
+        except (ImportError, AttributeError, KeyError):  # another moto version: keep working, keep growing
+            pass
+
     def create_tables(self, resolver: Resolver, template_path: Path = TEMPLATE) -> list[LocalTable]:
         """Create every AWS::DynamoDB::Table of the template, and record its StreamArn for GetAtt."""
         client = self.dynamodb()

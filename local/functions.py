@@ -6,13 +6,14 @@ scalars overridden by the function), then intrinsics are resolved to local value
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local.intrinsics import Resolver, UnresolvableError
-from local.resources import LAYER_TYPES, SERVERLESS_FUNCTION
+from local.resources import LAMBDA_FUNCTION, LAYER_TYPES, SERVERLESS_FUNCTION
 from local.template import ROOT
 
 # SAM's own defaults when neither the function nor Globals say.
@@ -120,3 +121,39 @@ def _is_intrinsic(value: Mapping[str, Any]) -> bool:
         return False
     key = next(iter(value))
     return key in ("Ref", "Condition") or key.startswith("Fn::")
+
+
+_INTEGRATION_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]*:lambda:path/[^/]+/functions/(?P<function>.+)/invocations$")
+
+
+@dataclass(frozen=True)
+class FunctionDirectory:
+    """Finds a template function by what callers call it: name, ARN (qualified or not) or partial ARN."""
+
+    by_name: Mapping[str, str]  # function name -> logical id
+
+    @classmethod
+    def of(cls, resolver: Resolver) -> FunctionDirectory:
+        resources = resolver.template.get("Resources") or {}
+        by_name = {
+            resolver.ref(logical_id): logical_id
+            for logical_id, resource in resources.items()
+            if resource["Type"] in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION) and logical_id in resolver.names
+        }
+        return cls(by_name)
+
+    def find(self, reference: str) -> str | None:
+        """The logical id of `name`, `name:qualifier`, `arn:…:function:name[:qualifier]` or `account:function:name`."""
+        parts = reference.split(":")
+        if parts[0] == "arn" and len(parts) >= 7 and parts[5] == "function":
+            name = parts[6]
+        elif len(parts) >= 3 and parts[1] == "function":
+            name = parts[2]
+        else:
+            name = parts[0]
+        return self.by_name.get(name)
+
+    def from_integration_uri(self, uri: str) -> str | None:
+        """The function an API Gateway integration or authorizer URI invokes (or a bare function ARN)."""
+        match = _INTEGRATION_URI.match(uri)
+        return self.find(match.group("function") if match else uri)

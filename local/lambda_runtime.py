@@ -18,10 +18,12 @@ from typing import Any
 from local import environment
 from local.environment import Environments
 from local.functions import FunctionSpec
+from local.intrinsics import ACCOUNT_ID, REGION
 from local.template import ROOT
 
 SHARED = ROOT / "shared"
 Handler = Callable[[dict[str, Any], Any], Any]
+ExpectedError = Callable[[BaseException], bool]
 _log = logging.getLogger(__name__)
 
 
@@ -35,7 +37,7 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     @property
     def function_version(self) -> str:
@@ -126,11 +128,19 @@ class LambdaRuntime:
                 raise ImportError(f"{logical_id}: {spec.handler} is not a function")
             self._handlers[logical_id] = handler
 
-    async def invoke(self, function: str, event: Any) -> Invocation:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.invoke_now, function, event)
+    def has(self, function: str) -> bool:
+        return function in self._handlers
 
-    def invoke_now(self, function: str, event: Any) -> Invocation:
+    async def invoke(self, function: str, event: Any, *, expected: ExpectedError | None = None) -> Invocation:
+        """Invoke on the worker thread, after what is queued there.
+
+        `expected`: errors that are answers, not faults (an authorizer's "Unauthorized"), logged
+        in one line instead of with their traceback.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.invoke_now, function, event, expected)
+
+    def invoke_now(self, function: str, event: Any, expected: ExpectedError | None = None) -> Invocation:
         """Invoke in the calling thread (the worker thread, when called through `invoke`)."""
         spec = self._functions[function]
         handler = self._handlers[function]
@@ -142,7 +152,10 @@ class LambdaRuntime:
             with environment.applied(self._overlay(spec)):
                 result = handler(event, context)
         except Exception as error:
-            _log.exception("%s (%s) raised %s", function, context.aws_request_id, type(error).__name__)
+            if expected is not None and expected(error):
+                _log.info("%s (%s) raised %s: %s", function, context.aws_request_id, type(error).__name__, error)
+            else:
+                _log.exception("%s (%s) raised %s", function, context.aws_request_id, type(error).__name__)
             return Invocation(function, context.aws_request_id, error=error, duration_seconds=_since(started))
         duration = _since(started)
         if duration > spec.timeout_seconds:

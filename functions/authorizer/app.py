@@ -14,7 +14,7 @@ from claude_events.dependencies import authorizer
 from claude_events.observability import MetricUnit, logger, metrics
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     route, token = route_and_token(event)

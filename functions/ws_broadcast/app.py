@@ -13,7 +13,7 @@ from claude_events.observability import MetricUnit, logger, metrics, tracer
 from claude_events.stream import StreamBatch
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

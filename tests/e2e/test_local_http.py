@@ -1,10 +1,8 @@
-"""The HTTP API of the local stack, over loopback, with real HTTP clients."""
+"""The HTTP API of the local stack, over loopback, with real HTTP clients (and the stack's ready token)."""
 
 from __future__ import annotations
 
 import json
-import signal
-import urllib.error
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -146,27 +144,3 @@ def test_openapi_document_is_served(local_stack: RunningStack):
     # THEN it is a JSON OpenAPI document that lists the events path
     assert answer.status == 200
     assert EVENTS in json.loads(answer.body)["paths"]
-
-
-def test_sigterm_stops_the_stack_cleanly(fresh_stack: RunningStack):
-    # GIVEN a running stack that has served a request
-    assert fresh_stack.request("GET", "/api/health").status == 200
-
-    # WHEN it gets SIGTERM
-    code = fresh_stack.stop(signal.SIGTERM)
-
-    # THEN it exits 0, with no traceback, and the port is closed
-    assert code == 0, fresh_stack.output()
-    assert "Traceback" not in fresh_stack.output()
-    with pytest.raises(urllib.error.URLError):
-        fresh_stack.request("GET", "/api/health")
-
-
-def test_ctrl_c_stops_the_stack_cleanly(fresh_stack: RunningStack):
-    # GIVEN a running stack
-    # WHEN it gets SIGINT, as Ctrl-C sends
-    code = fresh_stack.stop(signal.SIGINT)
-
-    # THEN it exits 0 with no traceback
-    assert code == 0, fresh_stack.output()
-    assert "Traceback" not in fresh_stack.output()
