@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claude_events.dependencies import ingest_service
-from claude_events.http_api import build_resolver, json_response, received, request_body
+from claude_events.http_api import build_resolver, json_response, received, request_body, require_scope
 from claude_events.ingest import IngestResult
 from claude_events.observability import MetricUnit, logger, metrics, tracer
 
@@ -20,6 +20,7 @@ app = build_resolver()
 
 @app.post("/api/claude-events")
 def ingest_events() -> Response[str]:
+    require_scope(app, "ingest")
     result = ingest_service().ingest(request_body(app), received(app))
     _record(result)
     if result.complete:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claude_events.dependencies import history_service
 from claude_events.history import parse_request
-from claude_events.http_api import build_resolver, json_response, query_parameters
+from claude_events.http_api import build_resolver, json_response, query_parameters, require_scope
 from claude_events.observability import MetricUnit, logger, metrics, tracer
 
 app = build_resolver()
@@ -18,6 +18,7 @@ app = build_resolver()
 
 @app.get("/api/claude-events")
 def list_events() -> Response[str]:
+    require_scope(app, "read")
     page = history_service().page(parse_request(query_parameters(app)))
     metrics.add_metric(name="EventsRead", unit=MetricUnit.Count, value=len(page.event_texts))
     return json_response(200, page.body())
@@ -30,6 +31,7 @@ def health() -> Response[str]:
 
 @app.get("/api/openapi.json")
 def openapi_document() -> Response[str]:
+    require_scope(app, "read")
     # Imported on first use: building the document is not a cold-start cost of history reads.
     from claude_events.openapi import openapi_json  # noqa: PLC0415
 

@@ -53,11 +53,27 @@ def request_body(app: APIGatewayHttpResolver) -> bytes:
     return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
+def _authorizer_context(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    authorizer = (app.current_event.get("requestContext") or {}).get("authorizer") or {}
+    context = authorizer.get("lambda") or {}
+    return context if isinstance(context, dict) else {}
+
+
+def require_scope(app: APIGatewayHttpResolver, scope: str) -> None:
+    """403 unless the authorizer granted `scope`.
+
+    The authorizer already refuses such requests; this second check means a misconfigured route
+    (say, one added without the authorizer) fails closed instead of open.
+    """
+    scopes = str(_authorizer_context(app).get("scopes", "")).split()
+    if scope not in scopes:
+        raise RequestError(message=f"this route needs a token with the {scope} scope", status=403, code="forbidden")
+
+
 def received(app: APIGatewayHttpResolver) -> Received:
     event = app.current_event
     context = event.request_context
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    token_name = (authorizer.get("lambda") or {}).get("tokenName")
+    token_name = _authorizer_context(app).get("tokenName")
     return Received(
         at=timestamps.now(),
         source_ip=context.http.source_ip,

@@ -329,10 +329,12 @@ def test_connections_endpoint_posts_describes_and_deletes(local_stack: RunningSt
 def test_client_that_disconnects_mid_stream_is_pruned(local_stack: RunningStack, aged_clients: AgedClients):
     """In AWS, ws_broadcast can post to a client that left before its $disconnect ran: 410, and the
     broadcast deletes the record. Here every function shares one worker, so the race is made
-    certain: the worker is kept busy (a history replay for a connection that never opens retries
-    410 for REPLAY_DEADLINE_SECONDS) while the batch waits behind it and the client leaves. The
-    clients were connected when this module started: the broadcast prunes only connections older
-    than ESTABLISH_GRACE_SECONDS (a younger one may still be opening)."""
+    certain with two "busy" invocations (a history replay for a connection that never opens retries
+    410 for REPLAY_DEADLINE_SECONDS): the first holds the ingest back, the second is queued behind
+    the ingest, so the stream batch the ingest produces waits behind it, and the client leaves
+    while it waits; its $disconnect then queues behind the broadcast. The clients were connected
+    when this module started: the broadcast prunes only connections older than
+    ESTABLISH_GRACE_SECONDS (a younger one may still be opening)."""
     # GIVEN two clients of one session, connected long enough ago
     session, staying, leaving = aged_clients.session, aged_clients.staying, aged_clients.leaving
     management = management_client(local_stack)
@@ -346,19 +348,28 @@ def test_client_that_disconnects_mid_stream_is_pruned(local_stack: RunningStack,
     busy_worker = Replay("never-connected=", EventFilter(session), 1).payload()
     aged_clients.wait_until_older_than(ESTABLISH_GRACE_SECONDS + 0.5)
 
+    def occupy_worker() -> None:
+        lambda_client.invoke(
+            FunctionName=ws_connect_function_name(), InvocationType="Event", Payload=json.dumps(busy_worker).encode()
+        )
+
     async def scenario():
         async with http_session() as http:
-            # WHEN events are posted while the worker is busy, and one client leaves before they go out
-            stored = await post_events(http, local_stack, [hook_event(session), hook_event(session, "Stop")])
-            await asyncio.to_thread(
-                lambda_client.invoke,
-                FunctionName=ws_connect_function_name(),
-                InvocationType="Event",
-                Payload=json.dumps(busy_worker).encode(),
+            # (A post now caches the authorizer's answer, so the next post is one invocation: ingest.)
+            await post_events(http, local_stack, [hook_event(session, "Notification")])
+            await staying.client.live_events(1, DELIVERY_SECONDS + 2)
+            # WHEN events are posted behind a busy worker, a second busy invocation queues behind the
+            # ingest, and one client leaves while the resulting batch waits
+            await asyncio.to_thread(occupy_worker)
+            posting = asyncio.create_task(
+                post_events(http, local_stack, [hook_event(session), hook_event(session, "Stop")])
             )
-            await asyncio.sleep(stream_batching_window() + 1.0)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(occupy_worker)
+            stored = await posting
+            await asyncio.sleep(1.0)
             await leaving.client.ws.close()
-            received = await staying.client.live_events(len(stored), REPLAY_SECONDS + DELIVERY_SECONDS + 2)
+            received = await staying.client.live_events(len(stored), 2 * REPLAY_SECONDS + DELIVERY_SECONDS + 2)
             # ... and one more event is posted afterwards
             (later,) = await post_events(http, local_stack, [hook_event(session, "Stop")])
             after = await staying.client.live_events(1, DELIVERY_SECONDS + 2)

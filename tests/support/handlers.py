@@ -27,7 +27,12 @@ class HttpAnswer:
         return json.loads(self.body)
 
 
+# What the authorizer hands the functions for a token with both scopes.
+AUTHORIZED = {"lambda": {"tokenName": "test-token", "tokenId": "test-token-id", "scopes": "ingest read"}}
+
+
 def call_http(function: str, method: str, path: str, **kwargs: Any) -> HttpAnswer:
+    kwargs.setdefault("authorizer", AUTHORIZED)
     event = http_api_event(method, path, **kwargs)
     response = function_module(function).lambda_handler(event, LambdaContext(function_name=function))
     return HttpAnswer(response["statusCode"], response.get("headers", {}), response.get("body", ""))
