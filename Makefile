@@ -56,7 +56,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared local cli $(wildcard functions/*/app.py)
+	$(VENV)/bin/mypy shared local cli hook/claude_events_hook.py $(wildcard functions/*/app.py)
 
 pytest: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile
@@ -92,6 +92,7 @@ bench: setup
 	$(PY) -m bench.ingest_handler
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.fanout
+	$(PY) -m bench.hook
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
