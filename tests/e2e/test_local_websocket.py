@@ -41,7 +41,6 @@ from tests.e2e.clients import (
     post_events,
     run,
     session_id,
-    stream_batching_window,
 )
 from tests.e2e.conftest import RunningStack
 
