@@ -16,13 +16,14 @@ PYTHON313 := $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bi
 	if "$$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then \
 	command -v "$$candidate"; break; fi; done)
 
-.PHONY: help setup tools run tokens test lint typecheck unit integration e2e pytest template build openapi openapi-check bench clean
+.PHONY: help setup tools run tokens test lint typecheck unit integration e2e pytest browser chromium screenshot template build openapi openapi-check bench clean
 
 help:
 	@echo "make run        set up, then run the service locally (no AWS account, no Docker)"
 	@echo "make test       set up, then run every check and test"
 	@echo "make tokens ARGS='--local mint alice'   mint, list or revoke API tokens"
-	@echo "make lint | typecheck | pytest | unit | integration | e2e | template | build | openapi | bench"
+	@echo "make lint | typecheck | pytest | unit | integration | e2e | browser | template | build | openapi | bench"
+	@echo "make screenshot  regenerate docs/dashboard.png"
 
 setup: $(VENV)/.installed
 
@@ -58,7 +59,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy shared local cli hook/claude_events_hook.py $(wildcard functions/*/app.py)
 
-pytest: setup
+pytest: setup chromium
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 unit: setup
@@ -69,6 +70,21 @@ integration: setup
 
 e2e: setup
 	$(VENV)/bin/pytest tests/e2e
+
+# The dashboard in a real browser: Playwright (its wheel brings the driver) drives Debian's Chromium.
+# `playwright install` is never run; without the browser (and not root) the browser tests skip.
+CHROMIUM ?= /usr/bin/chromium
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "no Chromium at $(CHROMIUM): 'sudo apt-get install chromium' (browser tests skip without it)"; fi
+
+browser: setup chromium
+	$(VENV)/bin/pytest tests/browser
+
+screenshot: setup chromium
+	$(PY) -m tests.browser.screenshot
 
 template: tools
 	$(SAM) validate --lint --region $(REGION)

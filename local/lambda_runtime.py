@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import logging
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -173,8 +174,14 @@ class LambdaRuntime:
         }
         return {**reserved, **self._environments.overlay(spec.logical_id)}
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, wait_seconds: float = 10.0) -> None:
+        """Drop queued invocations and let the running one finish (up to a Lambda timeout).
+
+        moto stops right after: an invocation still running then would reach for real AWS.
+        """
+        stopper = threading.Thread(target=self._executor.shutdown, kwargs={"wait": True, "cancel_futures": True})
+        stopper.start()
+        stopper.join(wait_seconds)
 
 
 def _since(started: float) -> float:

@@ -102,8 +102,9 @@ def test_every_protected_route_of_the_template_is_covered():
     routes = {route.route_key for route in http_routes(load()).routes}
 
     # WHEN those with an authorizer are compared with the ones these tests exercise
-    # THEN every route is here, and health is the one without a token
-    assert routes == {f"{method} {path}" for method, path, _ in PROTECTED_ROUTES} | {f"GET {HEALTH}"}
+    # THEN every route is here; health and the dashboard page are the ones without a token
+    public = {f"GET {HEALTH}", "GET /", "GET /dashboard/{version}/{asset}"}
+    assert routes == {f"{method} {path}" for method, path, _ in PROTECTED_ROUTES} | public
 
 
 @pytest.mark.parametrize("case", list(REFUSALS))

@@ -457,15 +457,20 @@ def http_api_routes() -> dict[str, dict[str, Any]]:
     return routes
 
 
-def test_every_http_route_but_health_has_the_default_authorizer():
+# The routes that serve no data: liveness and the dashboard page (which asks for a token itself).
+PUBLIC_ROUTES = {"GET /api/health", "GET /", "GET /dashboard/{version}/{asset}"}
+
+
+def test_every_http_route_but_the_public_ones_has_the_default_authorizer():
     routes = http_api_routes()
     auth = load()["Resources"]["HttpApi"]["Properties"]["Auth"]
 
     assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
-    assert set(routes) >= {"GET /api/health", *HTTP_ROUTES}
-    assert routes["GET /api/health"]["Auth"] == {"Authorizer": "NONE"}
+    assert set(routes) >= {*PUBLIC_ROUTES, *HTTP_ROUTES}
+    for route in PUBLIC_ROUTES:
+        assert routes[route]["Auth"] == {"Authorizer": "NONE"}
     for route, properties in routes.items():
-        if route == "GET /api/health":
+        if route in PUBLIC_ROUTES:
             continue
         authorizer = (properties.get("Auth") or {}).get("Authorizer", auth["DefaultAuthorizer"])
         assert authorizer == "TokenAuthorizer", f"{route} is not behind the token authorizer"
@@ -473,7 +478,7 @@ def test_every_http_route_but_health_has_the_default_authorizer():
 
 def test_every_authorized_http_route_has_a_required_scope():
     # A route the template serves but REQUIRED_SCOPE lacks would be refused for every token.
-    routes = set(http_api_routes()) - {"GET /api/health"}
+    routes = set(http_api_routes()) - PUBLIC_ROUTES
 
     assert routes == set(HTTP_ROUTES)
 
