@@ -11,8 +11,6 @@ something.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +21,6 @@ import pytest
 
 from claude_events import settings, websocket
 from claude_events.delivery import Poster
-from claude_events.observability import logger as service_logger
 from claude_events.tokens import TokenStore, parse
 from claude_events.websocket import LambdaReplayStarter
 from local.lambda_runtime import LambdaContext
@@ -38,6 +35,7 @@ from tests.support.auth import (
     websocket_authorizer_event,
 )
 from tests.support.handlers import function_module, post_events
+from tests.support.logs import Written, capture_everything
 
 RUN = uuid.uuid4().hex
 PROMPT = f"prompt-marker-{RUN}"
@@ -52,47 +50,9 @@ MANAGEMENT_URL = f"https://{WEBSOCKET_API_ID}.execute-api.us-east-1.amazonaws.co
 # --- capture (as in test_logs_have_no_secrets.py) ----------------------------------------------
 
 
-class CurrentStdout:
-    """Writes to whatever sys.stdout is now (capsys swaps it between test phases)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-class Written:
-    """Everything printed to stdout/stderr or logged through the logging module."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
-        self._capsys = capsys
-        self._caplog = caplog
-        self._printed = ""
-
-    @property
-    def records(self) -> list[logging.LogRecord]:
-        return self._caplog.records
-
-    def text(self) -> str:
-        out, err = self._capsys.readouterr()
-        self._printed += out + err
-        formatter = logging.Formatter()
-        chunks = [self._printed, self._caplog.text]
-        for record in self._caplog.records:
-            chunks.append(formatter.format(record))  # message, arguments and traceback
-            chunks.append(repr(vars(record)))  # and every `extra` field
-        return "\n".join(chunks)
-
-
 @pytest.fixture
 def written(capsys, caplog, monkeypatch) -> Written:
-    caplog.set_level(logging.DEBUG)  # the root logger, as AWS_LAMBDA_LOG_LEVEL=DEBUG sets it
-    assert service_logger.log_level == logging.DEBUG  # POWERTOOLS_LOG_LEVEL in tests/conftest.py
-    for handler in logging.getLogger(service_logger.name).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            monkeypatch.setattr(handler, "stream", CurrentStdout())
-    return Written(capsys, caplog)
+    return capture_everything(capsys, caplog, monkeypatch)
 
 
 def assert_absent(text: str, secrets: tuple[str, ...]) -> None:
