@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,8 +152,13 @@ async def post_events(
 
 
 def run(coroutine: Any) -> Any:
-    """Run one test's client side (pytest-asyncio is not a dependency)."""
-    return asyncio.run(coroutine)
+    """Run one test's client side (pytest-asyncio is not a dependency).
+
+    On a thread of its own: in the same pytest worker, Playwright's sync API may hold an event loop
+    running on the main thread, where asyncio.run would refuse to start another.
+    """
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        return runner.submit(asyncio.run, coroutine).result()
 
 
 @asynccontextmanager

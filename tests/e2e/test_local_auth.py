@@ -7,7 +7,6 @@ the stack's loopback-only admin endpoint, and through `python -m cli.tokens --lo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -21,7 +20,7 @@ import pytest
 
 from local.routes import http_routes
 from local.template import load
-from tests.e2e.clients import EVENTS, connected, hook_event, http_session, session_id
+from tests.e2e.clients import EVENTS, connected, hook_event, http_session, run, session_id
 from tests.e2e.conftest import ROOT, Answer, RunningStack, make_token
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +64,7 @@ def call(stack: RunningStack, method: str, path: str, authorization: str | None,
         ):
             return Answer(answer.status, dict(answer.headers), await answer.read())
 
-    return asyncio.run(send())
+    return run(send())
 
 
 def authorizer_invocations(stack: RunningStack) -> int:
@@ -206,7 +205,7 @@ def test_websocket_connect_refuses(local_stack: RunningStack, tokens: Tokens, ca
             return refused.value.status
 
     # WHEN a client tries to connect
-    status = asyncio.run(attempt())
+    status = run(attempt())
 
     # THEN the upgrade is refused before any WebSocket exists (so no history), and ws_connect never ran
     assert status == expected
@@ -225,7 +224,7 @@ def test_websocket_connect_with_read_scope_gets_history(local_stack: RunningStac
             return await client.history()
 
     # WHEN a client connects with it
-    history = asyncio.run(attempt())
+    history = run(attempt())
 
     # THEN it is connected and gets the history
     assert [event["sessionId"] for event in history] == [session]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -20,7 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from tests.e2e.clients import EVENTS, connected, hook_event, http_session, session_id
+from tests.e2e.clients import EVENTS, connected, hook_event, http_session, run, session_id
 from tests.e2e.conftest import (
     ROOT,
     TOKEN_ENV,
@@ -160,7 +159,7 @@ def test_admin_and_connections_endpoints_refuse_other_hosts(wide_stack: RunningS
                 return tokens.status, health.status, posted.status
 
     # WHEN the token admin, health and @connections are called from there
-    tokens_status, health_status, posted_status = asyncio.run(ask())
+    tokens_status, health_status, posted_status = run(ask())
 
     # THEN the APIs answer but the admin endpoint and @connections refuse (403)
     assert health_status == 200
@@ -194,7 +193,7 @@ def test_sigterm_closes_websockets_and_stops_cleanly(wide_stack: RunningStack):
             assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
             return client.ws.close_code
 
-    close_code = asyncio.run(scenario())
+    close_code = run(scenario())
     code = wide_stack.stop()
 
     # THEN the client is told the server is going away, and the stack exits 0 with no traceback
