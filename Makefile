@@ -109,6 +109,7 @@ bench: setup
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.fanout
 	$(PY) -m bench.hook
+	$(PY) -m bench.local_stack
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
