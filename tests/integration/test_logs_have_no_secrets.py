@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from claude_events import dependencies
 from claude_events.repository import DynamoEventStore
+from tests.support.fakes import BackoffClock
 from tests.support.handlers import HttpAnswer, get_events, post_events
 from tests.support.logs import Written, capture_everything
 
@@ -125,17 +125,6 @@ class FailingDynamoDB:
 
     def query(self, **request: Any) -> dict[str, Any]:
         return self.real.query(**request)  # type: ignore[no-any-return]
-
-
-class BackoffClock:
-    def __init__(self) -> None:
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.slept
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
 
 
 @dataclass(frozen=True)

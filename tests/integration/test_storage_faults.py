@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -17,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from claude_events import codec, dependencies
 from claude_events.repository import DynamoEventStore
-from tests.support.fakes import InMemoryEventStore
+from tests.support.fakes import BackoffClock, InMemoryEventStore
 from tests.support.handlers import get_events, post_events
 
 TABLE = os.environ["EVENTS_TABLE_NAME"]
@@ -59,19 +58,6 @@ class FaultyDynamoDB:
 
     def query(self, **request: Any) -> dict[str, Any]:
         return self.real.query(**request)  # type: ignore[no-any-return]
-
-
-class BackoffClock:
-    """Real monotonic time plus every backoff the store asked for, which is not slept."""
-
-    def __init__(self) -> None:
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.slept
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
 
 
 @pytest.fixture

@@ -34,3 +34,16 @@ class InMemoryEventStore:
             if int(item["ttl"]["N"]) <= time.time():
                 continue
             yield item
+
+
+class BackoffClock:
+    """Real monotonic time plus every backoff the store asked for, which is not slept."""
+
+    def __init__(self) -> None:
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
