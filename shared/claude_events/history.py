@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,17 +9,14 @@ from datetime import datetime
 from claude_events import codec, keys, timestamps
 from claude_events.cursor import CursorCodec, CursorError, fingerprint
 from claude_events.errors import FieldProblem, validation_error
-from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
+from claude_events.names import EVENT_NAMES_RULE, SESSION_ID_RULE, event_names, is_session_id
 from claude_events.repository import EventStore, HistoryQuery
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-MAX_EVENT_NAMES = 20
 # A Lambda response is at most 6 MB; stop short and hand out a cursor for the rest.
 MAX_PAGE_BYTES = 5_000_000
 _KNOWN_PARAMS = frozenset({"sessionId", "limit", "event", "since", "until", "cursor"})
-_SESSION_ID = re.compile(SESSION_ID_PATTERN)
-_EVENT_NAME = re.compile(EVENT_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,8 @@ def parse_request(params: Mapping[str, str]) -> HistoryRequest:
         for name in sorted(set(params) - _KNOWN_PARAMS)
     ]
     session_id = params.get("sessionId")
-    if session_id is not None and not _SESSION_ID.fullmatch(session_id):
-        problems.append(FieldProblem("sessionId", "must be 1-128 characters: letters, digits and . _ : @ + = / -"))
+    if session_id is not None and not is_session_id(session_id):
+        problems.append(FieldProblem("sessionId", SESSION_ID_RULE))
     limit = _limit(params, problems)
     names = _event_names(params, problems)
     since, until = _time_bound(params, "since", problems), _time_bound(params, "until", problems)
@@ -82,9 +78,10 @@ def _limit(params: Mapping[str, str], problems: list[FieldProblem]) -> int:
 def _event_names(params: Mapping[str, str], problems: list[FieldProblem]) -> tuple[str, ...]:
     if "event" not in params:
         return ()
-    names = tuple(dict.fromkeys(part.strip() for part in params["event"].split(",")))
-    if len(names) > MAX_EVENT_NAMES or not all(_EVENT_NAME.fullmatch(name) for name in names):
-        problems.append(FieldProblem("event", f"must be up to {MAX_EVENT_NAMES} hook event names, separated by commas"))
+    names = event_names(params["event"])
+    if names is None:
+        problems.append(FieldProblem("event", EVENT_NAMES_RULE))
+        return ()
     return names
 
 

@@ -18,9 +18,8 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from claude_events import messages
-from claude_events.history import MAX_EVENT_NAMES
 from claude_events.models import ClaudeEvent
-from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
+from claude_events.names import EVENT_NAME_PATTERN, MAX_EVENT_NAMES, SESSION_ID_PATTERN
 from claude_events.settings import WebSocketSettings
 from claude_events.websocket import HistoryAction, SubscribeAction
 

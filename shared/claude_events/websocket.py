@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,13 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from claude_events.connections import Connection, ConnectionStore, EventFilter
 from claude_events.delivery import Delivered, Poster
 from claude_events.errors import FieldProblem, RequestError, validation_error
-from claude_events.history import MAX_EVENT_NAMES, MAX_LIMIT, HistoryRequest, HistoryService
+from claude_events.history import MAX_LIMIT, HistoryRequest, HistoryService
 from claude_events.messages import error_message, history_messages, subscribed_message
 from claude_events.models import EventName, SessionId
-from claude_events.names import EVENT_NAME_PATTERN, SESSION_ID_PATTERN
+from claude_events.names import EVENT_NAMES_RULE, MAX_EVENT_NAMES, SESSION_ID_RULE, event_names, is_session_id
 
-_SESSION_ID = re.compile(SESSION_ID_PATTERN)
-_EVENT_NAME = re.compile(EVENT_NAME_PATTERN)
 REPLAY_KEY = "claudeEventsReplay"
 
 
@@ -76,19 +73,16 @@ def filter_from_query(params: Mapping[str, str]) -> EventFilter:
     """The `sessionId` and `events` query parameters of a connect URL; RequestError names bad ones."""
     problems: list[FieldProblem] = []
     session_id = params.get("sessionId") or None
-    if session_id is not None and not _SESSION_ID.fullmatch(session_id):
-        problems.append(FieldProblem("sessionId", "must be 1-128 characters: letters, digits and . _ : @ + = / -"))
-    names: frozenset[str] = frozenset()
+    if session_id is not None and not is_session_id(session_id):
+        problems.append(FieldProblem("sessionId", SESSION_ID_RULE))
+    names: tuple[str, ...] | None = ()
     if params.get("events"):
-        parts = [part.strip() for part in params["events"].split(",")]
-        if len(parts) > MAX_EVENT_NAMES or not all(_EVENT_NAME.fullmatch(part) for part in parts):
-            problems.append(
-                FieldProblem("events", f"must be up to {MAX_EVENT_NAMES} hook event names, separated by commas")
-            )
-        names = frozenset(parts)
-    if problems:
+        names = event_names(params["events"])
+        if names is None:
+            problems.append(FieldProblem("events", EVENT_NAMES_RULE))
+    if problems or names is None:
         raise validation_error(problems)
-    return EventFilter(session_id, names)
+    return EventFilter(session_id, frozenset(names))
 
 
 class LambdaReplayStarter:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from claude_events.errors import RequestError
-from claude_events.history import DEFAULT_LIMIT, MAX_EVENT_NAMES, MAX_LIMIT, HistoryRequest, parse_request
+from claude_events.history import DEFAULT_LIMIT, MAX_LIMIT, HistoryRequest, parse_request
+from claude_events.names import MAX_EVENT_NAMES
 
 
 def problems_of(params: Mapping[str, str]) -> dict[str, str]:
