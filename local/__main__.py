@@ -62,6 +62,11 @@ async def _serve(config: StackConfig) -> int:
         return 1
     print(banner(stack), flush=True)
     await stopping.wait()
+    # Already stopping: a second SIGTERM (a supervisor repeating itself) must not kill the process
+    # mid-cleanup, nor after the loop's handlers are gone. A second Ctrl-C still ends it at once.
+    # (Unregistered from the loop first, or closing the loop would restore the default handler.)
+    loop.remove_signal_handler(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _log.info("stopping")
     await stack.stop()
     _log.info("stopped")
